@@ -260,6 +260,13 @@ static int wait_ready(struct sbx_box *b, struct sbx_error *err)
 	/* A workspace that does not fit or a missing bind source is the
 	 * user's to fix; anything else means this host cannot do it. */
 	err->host = strcmp(step, "copy workspace") && strcmp(step, "stat bind source");
+	if (!strcmp(step, "copy workspace") && m.errnum == EACCES)
+		return sbx_err(err, m.errnum, "cannot copy workspace '%s': the "
+		               "sandbox's uid cannot read all of it (make it readable "
+		               "by others, or use the rw mode)", path);
+	if (!strcmp(step, "copy workspace") && m.errnum == ENOSPC)
+		return sbx_err(err, m.errnum, "cannot copy workspace '%s': larger "
+		               "than the workspace size limit", path);
 	return sbx_err(err, m.errnum, "sandbox setup failed: %s '%s': %s", step,
 	               path, strerror(m.errnum));
 }
