@@ -20,7 +20,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
+#include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -154,6 +156,112 @@ static int chown_tree(int dfd, uid_t uid, int depth)
 	return rc;
 }
 
+static int pack_put(int fd, const void *p, size_t n)
+{
+	const char *c = p;
+	while (n) {
+		ssize_t w = write(fd, c, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return -1;
+		c += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+/* Packs the tree below |dfd| into |pfd| with the keeper's own rights (a
+ * private directory of the caller works), regular files and directories
+ * only: symlinks, fifos and devices are left out, so nothing in the copy
+ * can point anywhere. |*budget| is the workspace size limit. */
+static int pack_dir(int dfd, int pfd, char *prefix, size_t plen,
+                    uint64_t *budget, int depth)
+{
+	if (depth > 64)
+		return errno = ELOOP, -1;
+	int d2 = dup(dfd);
+	DIR *d = d2 < 0 ? NULL : fdopendir(d2);
+	if (!d)
+		return -1;
+	struct dirent *e;
+	int rc = 0;
+	while (rc == 0 && (e = readdir(d))) {
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+			continue;
+		size_t nl = strlen(e->d_name);
+		if (plen + nl + 1 > SBX_PACK_PATH_MAX) {
+			rc = -1;
+			errno = ENAMETOOLONG;
+			break;
+		}
+		int fd = openat(dfd, e->d_name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC |
+		                O_NONBLOCK | O_NOCTTY);
+		struct stat st;
+		if (fd < 0 || fstat(fd, &st) < 0 ||
+		    !(S_ISDIR(st.st_mode) || S_ISREG(st.st_mode))) {
+			if (fd >= 0)
+				close(fd);
+			continue; /* a symlink (ELOOP) or something special */
+		}
+		size_t sub = plen;
+		if (plen)
+			prefix[sub++] = '/';
+		memcpy(prefix + sub, e->d_name, nl);
+		sub += nl;
+		uint64_t size = S_ISREG(st.st_mode) ? (uint64_t)st.st_size : 0;
+		if (size + 4096 > *budget) {
+			close(fd);
+			rc = -1;
+			errno = ENOSPC;
+			break;
+		}
+		*budget -= size + 4096; /* a rough inode cost per entry */
+		struct sbx_pack_hdr h = { S_ISDIR(st.st_mode) ? 'd' : 'f',
+		                          (uint16_t)(st.st_mode & 0777),
+		                          (uint16_t)sub, size };
+		rc = pack_put(pfd, &h, sizeof h) | pack_put(pfd, prefix, sub);
+		if (rc == 0 && S_ISDIR(st.st_mode))
+			rc = pack_dir(fd, pfd, prefix, sub, budget, depth + 1);
+		else if (rc == 0) {
+			off_t off = 0;
+			while (rc == 0 && (uint64_t)off < size) {
+				ssize_t n = sendfile(pfd, fd, &off, (size_t)(size - (uint64_t)off));
+				if (n <= 0)
+					rc = -1; /* the file shrank under us: fail loudly */
+			}
+		}
+		close(fd);
+	}
+	closedir(d);
+	return rc;
+}
+
+static int pack_workspace(const struct sbx_spec *s, struct sbx_error *err)
+{
+	int dfd = open(s->ws_host, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return sbx_err(err, errno, "cannot open workspace '%s': %s",
+		               s->ws_host, strerror(errno));
+	int pfd = memfd_create("fp-workspace", MFD_CLOEXEC);
+	char prefix[SBX_PACK_PATH_MAX + 1];
+	uint64_t budget = s->limits.workspace_bytes;
+	int rc = pfd < 0 ? -1 : pack_dir(dfd, pfd, prefix, 0, &budget, 0);
+	int e = errno;
+	close(dfd);
+	if (rc < 0 || lseek(pfd, 0, SEEK_SET) < 0) {
+		if (pfd >= 0)
+			close(pfd);
+		if (e == ENOSPC)
+			return sbx_err(err, e, "workspace '%s' is larger than the "
+			               "workspace limit (%llu MiB)", s->ws_host,
+			               (unsigned long long)(s->limits.workspace_bytes >> 20));
+		return sbx_err(err, e, "cannot read workspace '%s': %s", s->ws_host,
+		               strerror(e));
+	}
+	return pfd;
+}
+
 static int recv_msg(struct sbx_box *b, struct sbx_msg *m, int *fd, int flags)
 {
 	union { char buf[CMSG_SPACE(sizeof(int))]; struct cmsghdr a; } u;
@@ -260,10 +368,6 @@ static int wait_ready(struct sbx_box *b, struct sbx_error *err)
 	/* A workspace that does not fit or a missing bind source is the
 	 * user's to fix; anything else means this host cannot do it. */
 	err->host = strcmp(step, "copy workspace") && strcmp(step, "stat bind source");
-	if (!strcmp(step, "copy workspace") && m.errnum == EACCES)
-		return sbx_err(err, m.errnum, "cannot copy workspace '%s': the "
-		               "sandbox's uid cannot read all of it (make it readable "
-		               "by others, or use the rw mode)", path);
 	if (!strcmp(step, "copy workspace") && m.errnum == ENOSPC)
 		return sbx_err(err, m.errnum, "cannot copy workspace '%s': larger "
 		               "than the workspace size limit", path);
@@ -302,7 +406,10 @@ struct sbx_box *sbx_box_create(const struct sbx_spec *spec,
 	if (!b->cg && strcmp(sbx_cgroup_mode(), "none"))
 		goto fail;
 	int ws_fd = -1;
-	if (spec->ws_mode != SBX_WS_NONE) {
+	if (spec->ws_mode == SBX_WS_COPY) {
+		if ((ws_fd = pack_workspace(spec, err)) < 0)
+			goto fail;
+	} else if (spec->ws_mode != SBX_WS_NONE) {
 		ws_fd = open(spec->ws_host, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		if (ws_fd < 0) {
 			sbx_err(err, errno, "cannot open workspace '%s': %s",

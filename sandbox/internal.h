@@ -98,6 +98,16 @@ __attribute__((noreturn)) void sbx_init_main(const struct sbx_init_args *a);
 int sbx_mount_root(const struct sbx_spec *spec, int ws_fd, const char **step,
                    const char **path);
 
+/* The copy-mode workspace travels from keeper to init as a memfd of
+ * records: header, path (no NUL), then |size| bytes for files. */
+#define SBX_PACK_PATH_MAX 1024
+struct sbx_pack_hdr {
+	char type;          /* 'd' directory, 'f' regular file */
+	uint16_t mode;
+	uint16_t path_len;
+	uint64_t size;
+};
+
 /* ---- net.c (inside init) ---- */
 int sbx_net_loopback_up(void);
 

@@ -9,7 +9,6 @@
  * workspace; detach /.oldroot; finally make the root tmpfs read-only.
  * Nothing of the host that the spec does not name is reachable after.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -308,74 +307,78 @@ static int make_proc(const char **step, const char **path)
 	return 0;
 }
 
-/* Copies the tree below |sfd| into |dfd| (both directories), owned by
- * |uid|. Regular files and directories only: a symlink, fifo or device in
- * the workspace is skipped, so nothing can point out of the copy. */
-static int copy_tree(int sfd, int dfd, uid_t uid, int depth)
+/* Reads exactly |n| bytes from the pack. */
+static int pack_read(int fd, void *buf, size_t n)
+{
+	char *p = buf;
+	while (n) {
+		ssize_t r = read(fd, p, n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			errno = r == 0 ? EIO : errno;
+			return -1;
+		}
+		p += r;
+		n -= (size_t)r;
+	}
+	return 0;
+}
+
+/* Unpacks the keeper's workspace pack (see box.c, pack_workspace) below
+ * |dfd|, every entry owned by |uid|. The keeper wrote it, but paths are
+ * checked again: no absolute path, no "..", no "//". */
+static int unpack_workspace(int pfd, int dfd, uid_t uid)
 {
 	static char buf[65536];
-	char dents[4096];
-	if (depth > 64) {
-		errno = ELOOP;
-		return -1;
-	}
+	char path[SBX_PACK_PATH_MAX + 1];
+	struct sbx_pack_hdr h;
 	for (;;) {
-		long n = syscall(SYS_getdents64, sfd, dents, sizeof dents);
-		if (n < 0)
-			return -1;
-		if (n == 0)
+		ssize_t r = read(pfd, &h, sizeof h);
+		if (r == 0)
 			return 0;
-		for (long off = 0; off < n;) {
-			struct dirent64 *d = (struct dirent64 *)(dents + off);
-			off += d->d_reclen;
-			const char *name = d->d_name;
-			if (!strcmp(name, ".") || !strcmp(name, ".."))
-				continue;
-			struct stat st;
-			if (fstatat(sfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-				return -1;
-			if (S_ISDIR(st.st_mode)) {
-				if (mkdirat(dfd, name, 0755) < 0)
-					return -1;
-				int s2 = openat(sfd, name, O_RDONLY | O_DIRECTORY |
-				                O_NOFOLLOW | O_CLOEXEC);
-				int d2 = openat(dfd, name, O_RDONLY | O_DIRECTORY |
-				                O_NOFOLLOW | O_CLOEXEC);
-				int rc = (s2 < 0 || d2 < 0) ? -1 :
-				         copy_tree(s2, d2, uid, depth + 1);
-				if (rc == 0)
-					rc = fchown(d2, uid, uid);
-				if (s2 >= 0)
-					close(s2);
-				if (d2 >= 0)
-					close(d2);
-				if (rc < 0)
-					return -1;
-			} else if (S_ISREG(st.st_mode)) {
-				int in = openat(sfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-				int out = openat(dfd, name, O_WRONLY | O_CREAT | O_EXCL |
-				                 O_NOFOLLOW | O_CLOEXEC, st.st_mode & 0755);
-				int rc = (in < 0 || out < 0) ? -1 : 0;
-				ssize_t r;
-				while (rc == 0 && (r = read(in, buf, sizeof buf)) != 0) {
-					if (r < 0 || write(out, buf, (size_t)r) != r)
-						rc = -1;
-				}
-				if (rc == 0)
-					rc = fchown(out, uid, uid);
-				if (in >= 0)
-					close(in);
-				if (out >= 0)
-					close(out);
-				if (rc < 0)
-					return -1;
-			}
+		if (r != (ssize_t)sizeof h || h.path_len == 0 ||
+		    h.path_len > SBX_PACK_PATH_MAX || pack_read(pfd, path, h.path_len) < 0) {
+			errno = EIO;
+			return -1;
 		}
+		path[h.path_len] = '\0';
+		size_t pl = h.path_len;
+		if (path[0] == '/' || strstr(path, "//") || !strcmp(path, "..") ||
+		    !strncmp(path, "../", 3) || strstr(path, "/../") ||
+		    (pl >= 3 && !strcmp(path + pl - 3, "/.."))) {
+			errno = EINVAL;
+			return -1;
+		}
+		if (h.type == 'd') {
+			if (mkdirat(dfd, path, 0755) < 0 ||
+			    fchownat(dfd, path, uid, uid, AT_SYMLINK_NOFOLLOW) < 0)
+				return -1;
+			continue;
+		}
+		int out = openat(dfd, path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
+		                 O_CLOEXEC, h.mode & 0755);
+		if (out < 0)
+			return -1;
+		int rc = fchown(out, uid, uid);
+		for (uint64_t left = h.size; rc == 0 && left;) {
+			size_t n = left > sizeof buf ? sizeof buf : (size_t)left;
+			if (pack_read(pfd, buf, n) < 0 || write(out, buf, n) != (ssize_t)n)
+				rc = -1;
+			left -= n;
+		}
+		int e = errno;
+		close(out);
+		errno = e;
+		if (rc < 0)
+			return -1;
 	}
 }
 
-/* The workspace comes in as a directory fd the keeper opened: its host
- * path may not be searchable by the box's uid (e.g. below /root). */
+/* The workspace comes in as fd |ws_fd| from the keeper: for rw/ro the
+ * directory itself (its host path may not be searchable by the box's uid,
+ * e.g. below /root), for copy a pack of its contents that the keeper read
+ * with its own rights. */
 static int make_workspace(const struct sbx_spec *s, int ws_fd,
                           const char **step, const char **path)
 {
@@ -398,14 +401,11 @@ static int make_workspace(const struct sbx_spec *s, int ws_fd,
 	if (mount_tmpfs(s->ws_inside, s->limits.workspace_bytes, "0755") < 0)
 		return -1;
 	*step = "copy workspace";
-	int sfd = openat(ws_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	int dfd = open(s->ws_inside, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	int rc = (sfd < 0 || dfd < 0) ? -1 : copy_tree(sfd, dfd, s->uid, 0);
+	int rc = dfd < 0 ? -1 : unpack_workspace(ws_fd, dfd, s->uid);
 	if (rc == 0)
 		rc = fchown(dfd, s->uid, s->uid);
 	int e = errno;
-	if (sfd >= 0)
-		close(sfd);
 	if (dfd >= 0)
 		close(dfd);
 	errno = e;
