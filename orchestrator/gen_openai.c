@@ -19,6 +19,7 @@
  */
 #include <cjson/cJSON.h>
 #include <curl/curl.h>
+#include "curl_dl.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -586,7 +587,6 @@ static void *oa_open(struct fp_gen *g, const char *arg, bool chat,
                      const struct fp_gen_opts *o, struct fp_loop *loop,
                      char **describe, struct fp_err *err)
 {
-	static bool curl_ready;
 	const char *key = getenv("OPENAI_API_KEY");
 	struct oa *oa;
 	size_t n;
@@ -600,11 +600,8 @@ static void *oa_open(struct fp_gen *g, const char *arg, bool chat,
 		fp_errf(err, "OPENAI_API_KEY is not set");
 		return NULL;
 	}
-	if (!curl_ready && curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-		fp_errf(err, "cannot initialise libcurl");
+	if (fp_curl_load(err) < 0)
 		return NULL;
-	}
-	curl_ready = true;
 	oa = fp_xcalloc(1, sizeof(*oa));
 	oa->g = g;
 	oa->loop = loop;

@@ -409,13 +409,6 @@ struct sbx_box *sbx_box_create(const struct sbx_spec *spec,
 	if (spec->ws_mode == SBX_WS_COPY) {
 		if ((ws_fd = pack_workspace(spec, err)) < 0)
 			goto fail;
-	} else if (spec->ws_mode != SBX_WS_NONE) {
-		ws_fd = open(spec->ws_host, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (ws_fd < 0) {
-			sbx_err(err, errno, "cannot open workspace '%s': %s",
-			        spec->ws_host, strerror(errno));
-			goto fail;
-		}
 	}
 	int rc = start_init(b, spec, ws_fd, err);
 	if (ws_fd >= 0)

@@ -362,6 +362,16 @@ static void setup(void)
 	 * init creates (mount points, /etc files) then have a mapped owner;
 	 * an unmapped one makes tmpfs refuse them with EOVERFLOW. */
 	uid_t u = A->spec->uid;
+	/* A bound workspace must be opened from inside our mount namespace
+	 * (a mount of the keeper's cannot be a bind source here) and before
+	 * we lose host root's access to, say, a directory below /root. */
+	if (A->spec->ws_mode == SBX_WS_RW || A->spec->ws_mode == SBX_WS_RO) {
+		int fd = open(A->spec->ws_host, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (fd < 0 || (fd != 4 && dup3(fd, 4, O_CLOEXEC) < 0))
+			setup_failed("open workspace", A->spec->ws_host, errno);
+		if (fd != 4)
+			close(fd);
+	}
 	if (A->root_mode && setgroups(0, NULL) < 0)
 		setup_failed("setgroups", "", errno);
 	if (setresgid(u, u, u) < 0 || setresuid(u, u, u) < 0)
@@ -370,7 +380,8 @@ static void setup(void)
 	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	if (sethostname(A->spec->hostname, strlen(A->spec->hostname)) < 0)
 		setup_failed("sethostname", A->spec->hostname, errno);
-	if (sbx_mount_root(A->spec, A->ws_fd >= 0 ? 4 : -1, &step, &path) < 0)
+	if (sbx_mount_root(A->spec, A->spec->ws_mode != SBX_WS_NONE ? 4 : -1,
+	                   &step, &path) < 0)
 		setup_failed(step, path, errno);
 	if (sbx_net_loopback_up() < 0)
 		setup_failed("bring up loopback", "lo", errno);

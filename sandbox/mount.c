@@ -254,7 +254,15 @@ static int make_dev(const char **step, const char **path)
 			return -1;
 	*step = "mount /dev/shm";
 	*path = remember("/dev/shm");
-	return mount_tmpfs("/dev/shm", 16 << 20, "1777");
+	if (mount_tmpfs("/dev/shm", 16 << 20, "1777") < 0)
+		return -1;
+	/* init shares the commands' uid, so the /dev tmpfs it made is theirs:
+	 * read-only, or they could add files to /dev. The device binds and
+	 * /dev/shm are separate mounts and stay writable. */
+	*step = "make /dev read-only";
+	*path = remember("/dev");
+	return mount(NULL, "/dev", NULL, MS_REMOUNT | MS_RDONLY | MS_NOSUID |
+	             MS_NODEV | MS_NOEXEC, "size=1m,mode=0755");
 }
 
 /* A fresh procfs for the new pid namespace, with the parts that reveal or
