@@ -544,7 +544,7 @@ static void tick(struct run_ctx *x)
 	if (fp_pipe_host_error(x->pipe)) {
 		if (x->gen)
 			fp_gen_cancel_all(x->gen);
-		fp_pipe_cancel_all(x->pipe, "cancelled: the sandbox cannot be "
+		fp_pipe_cancel_all(x->pipe, "the sandbox cannot be "
 		                   "set up on this host");
 		x->finished = true;
 	} else if (w && !x->winner_done) {
@@ -938,7 +938,7 @@ static int run_common(int argc, char **argv, bool eval)
 		if (fp_loop_run_once(x->loop, 200) < 0) {
 			fprintf(stderr, "firstpass: event loop: %s\n",
 			        strerror(errno));
-			fp_pipe_cancel_all(x->pipe, "cancelled: internal error");
+			fp_pipe_cancel_all(x->pipe, "internal error");
 			break;
 		}
 	}

@@ -1117,7 +1117,7 @@ static void box_begin(struct fp_pipe *p, struct fp_cand *c)
 		c->phase = FP_PH_START;
 		end_box(rt, FP_V_ERROR, "sandbox: %s", e.msg);
 		if (p->host_err)
-			fp_pipe_cancel_all(p, "cancelled: the sandbox cannot be "
+			fp_pipe_cancel_all(p, "the sandbox cannot be "
 			                   "set up on this host");
 		return;
 	}
@@ -1256,7 +1256,7 @@ static void conclude(struct fp_pipe *p, struct fp_cand *c)
 		p->winner = index_of(p, c);
 		if (p->o.first_pass) {
 			t0 = fp_now_ms();
-			snprintf(reason, sizeof reason, "cancelled: %s passed first",
+			snprintf(reason, sizeof reason, "%s passed first",
 			         c->id);
 			fp_pipe_cancel_all(p, reason);
 			p->cancel_latency_ms = fp_now_ms() - t0;
@@ -1300,10 +1300,10 @@ static struct fp_cand *admit(struct fp_pipe *p, struct fp_cand *c)
 	c->phase = FP_PH_QUEUED;
 	if (p->stopping) {
 		if (p->winner >= 0)
-			set_verdict(c, FP_V_CANCELLED, "cancelled: %s passed "
+			set_verdict(c, FP_V_CANCELLED, "%s passed "
 			            "first", winner_of(p)->id);
 		else
-			set_verdict(c, FP_V_CANCELLED, "cancelled: the sandbox "
+			set_verdict(c, FP_V_CANCELLED, "the sandbox "
 			            "cannot be set up on this host");
 		conclude(p, c);
 		return c;
@@ -1434,7 +1434,7 @@ void fp_pipe_free(struct fp_pipe *p)
 		if (rt && rt->box) {
 			/* no verdict callbacks while freeing */
 			p->cb = NULL;
-			set_verdict(c, FP_V_CANCELLED, "cancelled: shutting down");
+			set_verdict(c, FP_V_CANCELLED, "shutting down");
 			teardown(rt);
 		}
 		if (rt) {

@@ -23,7 +23,7 @@ check_eq "$rc" 0 "first-pass exit code"
 R=$T/fp/results.json
 check_eq "$(jq_py "$R" 'd["winner"]')" 06-correct "first-pass winner"
 check_eq "$(jq_py "$R" '[c["verdict"] for c in d["candidates"]]')" "['cancelled', 'passed']" "first-pass verdicts"
-check_eq "$(jq_py "$R" 'd["candidates"][0]["reason"]')" "cancelled: 06-correct passed first" "cancel reason"
+check_eq "$(jq_py "$R" 'd["candidates"][0]["reason"]')" "06-correct passed first" "cancel reason"
 check_match "$(jq_py "$R" 'd["cancel_latency_ms"] < 2000')" True "cancel latency under 2 s"
 [ $(( $(date +%s) - start )) -lt 30 ] || fail "first-pass eval took 30 s or more"
 
