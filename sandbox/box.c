@@ -146,10 +146,18 @@ static int chown_tree(int dfd, uid_t uid, int depth)
 			continue;
 		}
 		struct stat st;
-		if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode))
+		if (fstat(fd, &st) < 0) {
+			rc = -1;
+		} else if (S_ISDIR(st.st_mode)) {
 			rc |= chown_tree(fd, uid, depth + 1);
-		else
+		} else if (st.st_nlink > 1) {
+			/* A hard link may name a file outside the workspace:
+			 * chowning it would hand that file to the box. */
+			errno = EMLINK;
+			rc = -1;
+		} else {
 			rc |= fchown(fd, uid, uid);
+		}
 		close(fd);
 	}
 	closedir(d);
