@@ -232,7 +232,8 @@ int sbx_spec_seccomp_rule(struct sbx_spec *s, const char *syscall,
 	r->nr = nr;
 	r->action = action;
 	r->errnum = errnum ? errnum : EPERM;
-	memcpy(r->cmps, cmps, ncmp * sizeof *cmps);
+	if (ncmp)
+		memcpy(r->cmps, cmps, ncmp * sizeof *cmps);
 	r->ncmp = ncmp;
 	invalidate_bpf(s);
 	return 0;
