@@ -696,6 +696,7 @@ int sbx_box_finish(struct sbx_box *b, struct sbx_usage *u)
 			struct rusage ru;
 			memset(&ru, 0, sizeof ru);
 			b->usage.init_killed = kill(b->pid, SIGKILL) == 0;
+			sbx_cgroup_kill(b->cg);
 			while (wait4(b->pid, &st, __WALL, &ru) < 0 && errno == EINTR)
 				;
 			b->usage.cpu_ms = (uint64_t)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000u +

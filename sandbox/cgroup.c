@@ -318,6 +318,15 @@ void sbx_cgroup_usage(struct sbx_cgroup *cg, struct sbx_usage *u)
 	u->cgroup = "v1";
 }
 
+void sbx_cgroup_kill(struct sbx_cgroup *cg)
+{
+	/* v2 only (5.14+): kills every process of the group at once. The pid
+	 * namespace already guarantees this; it is a second, independent
+	 * guarantee for anything that could have left it. */
+	if (cg && cg->version == 2)
+		write_str(cg->dirs[0], "cgroup.kill", "1");
+}
+
 void sbx_cgroup_destroy(struct sbx_cgroup *cg)
 {
 	if (!cg)

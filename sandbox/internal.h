@@ -71,6 +71,7 @@ struct sbx_cgroup *sbx_cgroup_create(const struct sbx_limits *limits,
 int sbx_cgroup_attach(struct sbx_cgroup *cg, pid_t pid, struct sbx_error *err);
 int sbx_cgroup_cpu_ms(struct sbx_cgroup *cg, uint64_t *ms);
 void sbx_cgroup_usage(struct sbx_cgroup *cg, struct sbx_usage *u);
+void sbx_cgroup_kill(struct sbx_cgroup *cg); /* v2 cgroup.kill; NULL ok */
 void sbx_cgroup_destroy(struct sbx_cgroup *cg); /* NULL ok */
 
 /* ---- uidslot.c ---- */
