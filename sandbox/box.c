@@ -113,13 +113,17 @@ static void prepare_rlimits(const struct sbx_limits *l, bool cgroup,
 		add_rlimit(a, RLIMIT_CPU, (l->cpu_ms_per_proc + 999) / 1000);
 	if (l->stack_bytes)
 		add_rlimit(a, RLIMIT_STACK, l->stack_bytes);
+	/* Without a memory cgroup the address space is the only memory bound
+	 * left (coarse: it counts reservations, not use). */
 	if (l->address_space_bytes)
 		add_rlimit(a, RLIMIT_AS, l->address_space_bytes);
-	/* Per uid: with a fresh host uid per box (root) this is per box. The
-	 * pids cgroup is the real bound (and says when it was hit); with one,
-	 * this backstop sits above it. Unprivileged, the uid is the caller's,
-	 * whose own processes would count: left alone. */
-	if (l->pids && geteuid() == 0)
+	else if (!cgroup && l->memory_bytes)
+		add_rlimit(a, RLIMIT_AS, l->memory_bytes);
+	/* Since Linux 5.14 RLIMIT_NPROC is counted per (user namespace, uid)
+	 * first, so in the box's own user namespace it counts the box's
+	 * processes only, as root or not. The pids cgroup is the real bound
+	 * (and says when it was hit); with one, this backstop sits above it. */
+	if (l->pids)
 		add_rlimit(a, RLIMIT_NPROC, cgroup ? 2ull * l->pids : l->pids);
 }
 
@@ -203,14 +207,19 @@ static int pack_dir(int dfd, int pfd, char *prefix, size_t plen,
 			errno = ENAMETOOLONG;
 			break;
 		}
+		/* Look before opening: opening a device or fifo as root could
+		 * have side effects (a tape rewinds, a fifo blocks). */
+		struct stat st;
+		if (fstatat(dfd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+		    !(S_ISDIR(st.st_mode) || S_ISREG(st.st_mode)))
+			continue; /* a symlink or something special */
 		int fd = openat(dfd, e->d_name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC |
 		                O_NONBLOCK | O_NOCTTY);
-		struct stat st;
 		if (fd < 0 || fstat(fd, &st) < 0 ||
 		    !(S_ISDIR(st.st_mode) || S_ISREG(st.st_mode))) {
 			if (fd >= 0)
 				close(fd);
-			continue; /* a symlink (ELOOP) or something special */
+			continue; /* replaced under us: skip it */
 		}
 		size_t sub = plen;
 		if (plen)
@@ -375,8 +384,9 @@ static int wait_ready(struct sbx_box *b, struct sbx_error *err)
 	const char *step = m.text, *path = m.text + 64;
 	/* A workspace that does not fit or a missing bind source is the
 	 * user's to fix; anything else means this host cannot do it. */
-	err->host = strcmp(step, "copy workspace") && strcmp(step, "stat bind source");
-	if (!strcmp(step, "copy workspace") && m.errnum == ENOSPC)
+	err->host = strcmp(step, "copy workspace") != 0 &&
+	            strcmp(step, "stat bind source") != 0;
+	if (strcmp(step, "copy workspace") == 0 && m.errnum == ENOSPC)
 		return sbx_err(err, m.errnum, "cannot copy workspace '%s': larger "
 		               "than the workspace size limit", path);
 	return sbx_err(err, m.errnum, "sandbox setup failed: %s '%s': %s", step,
@@ -411,7 +421,7 @@ struct sbx_box *sbx_box_create(const struct sbx_spec *spec,
 		close(fd);
 	}
 	b->cg = sbx_cgroup_create(&spec->limits, err);
-	if (!b->cg && strcmp(sbx_cgroup_mode(), "none"))
+	if (!b->cg && strcmp(sbx_cgroup_mode(), "none") != 0)
 		goto fail;
 	int ws_fd = -1;
 	if (spec->ws_mode == SBX_WS_COPY) {
@@ -681,6 +691,14 @@ int sbx_box_open(struct sbx_box *b, const char *path, struct sbx_error *err)
 		return sbx_err(err, EINVAL, "'%s' in the sandbox is not a regular file",
 		               path);
 	}
+	/* We read as host root: only what the box itself wrote, never a file
+	 * of a read-only bind (or one linked from it) that the box could not
+	 * read itself. */
+	if (st.st_uid != b->host_uid) {
+		close(fd);
+		return sbx_err(err, EPERM, "'%s' in the sandbox was not written by it",
+		               path);
+	}
 	fcntl(fd, F_SETFL, 0);
 	return fd;
 }
@@ -751,7 +769,7 @@ int sbx_probe_host(struct sbx_error *err)
 		close(fd);
 		if (n > 0) {
 			buf[n] = '\0';
-			if (atoi(buf) == 0) {
+			if (strtol(buf, NULL, 10) == 0) {
 				err->host = true;
 				return sbx_err(err, EPERM, "user namespaces are disabled "
 				               "(user.max_user_namespaces is 0)");

@@ -12,6 +12,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -166,6 +167,23 @@ static bool v1_usable(void)
 	return found == 2;
 }
 
+/* The keeper pid in a group name "firstpass-<pid>-<seq>", else 0. */
+static pid_t group_owner(const char *name)
+{
+	static const char prefix[] = "firstpass-";
+	const char *num;
+	char *end = NULL;
+	long pid;
+	if (strncmp(name, prefix, sizeof(prefix) - 1) != 0)
+		return 0;
+	num = name + sizeof(prefix) - 1;
+	errno = 0;
+	pid = strtol(num, &end, 10);
+	if (end == num || *end != '-' || errno || pid <= 0 || pid > INT_MAX)
+		return 0;
+	return (pid_t)pid;
+}
+
 /* Removes groups whose keeper is dead (firstpass killed by SIGKILL). */
 static void sweep_stale(const char *base)
 {
@@ -174,9 +192,8 @@ static void sweep_stale(const char *base)
 		return;
 	struct dirent *e;
 	while ((e = readdir(d))) {
-		int pid;
-		if (sscanf(e->d_name, "firstpass-%d-", &pid) == 1 && pid > 0 &&
-		    kill(pid, 0) < 0 && errno == ESRCH) {
+		pid_t pid = group_owner(e->d_name);
+		if (pid > 0 && kill(pid, 0) < 0 && errno == ESRCH) {
 			char p[800];
 			snprintf(p, sizeof p, "%s/%s", base, e->d_name);
 			rmdir(p);

@@ -114,9 +114,9 @@ static void exec_search(char *const argv[], char *const envp[])
 		const char *end = strchr(path, ':');
 		size_t dl = end ? (size_t)(end - path) : strlen(path);
 		if (dl && dl + fl + 2 <= sizeof buf) {
-			memcpy(buf, path, dl);
-			buf[dl] = '/';
-			memcpy(buf + dl + 1, file, fl + 1);
+			char *o = mempcpy(buf, path, dl);
+			*o++ = '/';
+			memcpy(o, file, fl + 1);
 			execve(buf, argv, envp);
 			if (errno != ENOENT && errno != ENOTDIR)
 				last = errno;
@@ -376,6 +376,12 @@ static void setup(void)
 		setup_failed("setgroups", "", errno);
 	if (setresgid(u, u, u) < 0 || setresuid(u, u, u) < 0)
 		setup_failed("set init's uid", "", errno);
+	/* A credential change clears the parent-death signal: set it again,
+	 * then make sure the keeper did not die in between. */
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	struct pollfd hup = { g_ctl, POLLIN, 0 };
+	if (poll(&hup, 1, 0) == 1 && (hup.revents & (POLLHUP | POLLERR)))
+		_exit(1);
 	/* Not dumpable: commands share init's uid, but not its /proc files. */
 	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	if (sethostname(A->spec->hostname, strlen(A->spec->hostname)) < 0)

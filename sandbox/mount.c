@@ -44,8 +44,7 @@ static int join(char *out, const char *a, const char *b)
 		errno = ENAMETOOLONG;
 		return -1;
 	}
-	memcpy(out, a, na);
-	memcpy(out + na, b, nb + 1);
+	memcpy(mempcpy(out, a, na), b, nb + 1);
 	return 0;
 }
 
@@ -179,8 +178,11 @@ static int mount_tmpfs(const char *dst, uint64_t bytes, const char *mode)
 	char opts[96];
 	/* Sizes are exact bytes; tmpfs pages count against the box's memory
 	 * cgroup too, so a full /tmp cannot exceed the memory limit either. */
-	snprintf(opts, sizeof opts, "size=%llu,mode=%s",
-	         (unsigned long long)bytes, mode);
+	/* Inodes are capped too (one per 4 KiB, at least 1024): without a
+	 * memory cgroup, empty files would otherwise be unbounded. */
+	unsigned long long inodes = bytes / 4096 < 1024 ? 1024 : bytes / 4096;
+	snprintf(opts, sizeof opts, "size=%llu,nr_inodes=%llu,mode=%s",
+	         (unsigned long long)bytes, inodes, mode);
 	if (mkdirs(dst, 0755) < 0)
 		return -1;
 	return mount("tmpfs", dst, "tmpfs", MS_NOSUID | MS_NODEV, opts);
