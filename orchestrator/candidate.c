@@ -64,11 +64,12 @@ void fp_filemap_free(struct fp_filemap *m)
 
 /* ---- quoting for error messages ---------------------------------------- */
 
-/* Copies at most |max| bytes of src into dst (size >= 4 * max + 8) as
- * printable text: control bytes escaped, cut on a UTF-8 boundary, "..."
- * marking a cut. With |json| set, '"' and '\' are escaped too, so a quoted
- * path reads as the JSON key the model wrote. */
-static void quote(char *dst, const char *src, size_t n, size_t max, bool json)
+/* Copies at most |max| bytes of src into dst as printable text: control
+ * bytes escaped, cut on a UTF-8 boundary, "..." marking a cut. With |json|
+ * set, '"' and '\' are escaped too, so a quoted path reads as the JSON key
+ * the model wrote. dst needs 4 * max + 4 bytes (6 * max + 4 with |json|:
+ * "\u001f"). Returns the end of dst (its terminating NUL). */
+static char *quote(char *dst, const char *src, size_t n, size_t max, bool json)
 {
 	static const char hex[] = "0123456789abcdef";
 	bool cut = n > max;
@@ -110,6 +111,7 @@ static void quote(char *dst, const char *src, size_t n, size_t max, bool json)
 		o += 3;
 	}
 	*o = '\0';
+	return o;
 }
 
 /* Quoted path for messages: "api/main.py" (with the double quotes). */
@@ -119,9 +121,12 @@ struct qpath {
 
 static const char *qp(struct qpath *q, const char *path, size_t n)
 {
+	char *end;
+
 	q->s[0] = '"';
-	quote(q->s + 1, path, n, FP_CAND_PATH_QUOTE_MAX, true);
-	strcat(q->s, "\"");
+	end = quote(q->s + 1, path, n, FP_CAND_PATH_QUOTE_MAX, true);
+	end[0] = '"';
+	end[1] = '\0';
 	return q->s;
 }
 
@@ -658,7 +663,9 @@ int fp_cand_from_text(const char *text, size_t len,
 	char *json = NULL;
 	out->files = NULL;
 	out->n = 0;
-	if (fp_cand_extract(text, len, &json, err) < 0)
+	/* json is set exactly when extraction succeeds; "|| !json" says so to
+	 * the static analyzer, which cannot see that fp_errf() returns -1. */
+	if (fp_cand_extract(text, len, &json, err) < 0 || !json)
 		return -1;
 	int rc = fp_cand_parse(json, strlen(json), l, out, err);
 	free(json);
@@ -909,7 +916,8 @@ static void json_string(struct fp_buf *b, const char *data, size_t n)
 		case '\r': esc[1] = 'r'; break;
 		case '\t': esc[1] = 't'; break;
 		default:
-			memcpy(esc + 1, "u00", 3);
+			esc[1] = 'u';
+			esc[2] = esc[3] = '0';
 			esc[4] = hex[c >> 4];
 			esc[5] = hex[c & 15];
 			break;
@@ -1018,7 +1026,7 @@ static int dir_is_empty(int dfd)
 	struct dirent *e;
 	int empty = 1;
 	while ((e = readdir(d)) != NULL)
-		if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) {
+		if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0) {
 			empty = 0;
 			break;
 		}

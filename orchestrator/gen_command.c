@@ -375,9 +375,14 @@ static int cmd_request(void *impl, int round, int index, const char *prompt,
 static void cmd_cancel_all(void *impl)
 {
 	struct cmd *c = impl;
+	struct cmd_req *r;
 
-	while (c->reqs)
-		req_free(c->reqs);
+	/* Unlink before freeing: req_free() would find r through r->c, but
+	 * the static analyzer cannot tell that r->c is c. */
+	while ((r = c->reqs) != NULL) {
+		c->reqs = r->next;
+		req_free(r);
+	}
 }
 
 static void cmd_close(void *impl)

@@ -36,6 +36,18 @@ extern const struct fp_gen_backend fp_gen_replay;
 void fp_gen_finish(struct fp_gen *g, fp_gen_done_cb *cb, void *arg,
                    int index, char *text, const char *errmsg);
 
+/* Parses a 2xx reply body of the Responses API (chat == 0: the top-level
+ * "output_text" string, failing that the "output_text" parts of
+ * output[].content[] joined) or of the Chat Completions API (chat != 0:
+ * choices[0].message.content). |body| is
+ * untrusted, |len| bytes, need not be NUL terminated (NULL means empty).
+ * Returns 0 with *text set (owned by the caller); -1 when the body is not
+ * JSON (worth a retry: proxies cut replies); -2 for JSON without the
+ * expected text. On error *text is NULL and err says why. Exported so the
+ * parser can be fuzzed (tests/fuzz/fuzz_openai.c). */
+int fp_openai_parse_reply(int chat, const char *body, size_t len, char **text,
+                          struct fp_err *err);
+
 /* The built-in system prompt (one place for all prompt text). */
 const char *fp_gen_system_prompt(void);
 

@@ -114,7 +114,7 @@ static void scrub_key(char *s, const char *key)
 	if (klen < 6)
 		return;
 	while ((p = strstr(s, key))) {
-		memcpy(p, "***", 3);
+		memset(p, '*', 3);
 		memmove(p + 3, p + klen, strlen(p + klen) + 1);
 	}
 }
@@ -181,30 +181,31 @@ static char *chat_text(const cJSON *root)
 	return cJSON_IsString(content) ? fp_strdup(content->valuestring) : NULL;
 }
 
-/* Returns 0 with *text set, -1 for a body that is not JSON (worth a retry:
- * proxies cut replies), -2 for JSON without the expected text. */
-static int parse_reply(const struct oa_req *r, char **text, char *msg,
-                       size_t cap)
+/* See gen_internal.h. |body| need not be NUL terminated: cJSON is told
+ * the length and never reads past it. */
+int fp_openai_parse_reply(int chat, const char *body, size_t len, char **text,
+                          struct fp_err *err)
 {
-	const char *body = r->resp.data ? r->resp.data : "";
 	const char *end = NULL;
 	cJSON *root;
 
-	root = cJSON_ParseWithLengthOpts(body, r->resp.len, &end, 0);
+	*text = NULL;
+	if (!body)
+		body = "";
+	root = cJSON_ParseWithLengthOpts(body, len, &end, 0);
 	if (!root) {
 		size_t at = end && end >= body ? (size_t)(end - body) : 0;
 
-		snprintf(msg, cap, "reply is not valid JSON: parse error near "
-		         "byte %zu of %zu", at, r->resp.len);
+		fp_errf(err, "reply is not valid JSON: parse error near byte %zu "
+		        "of %zu", at, len);
 		return -1;
 	}
-	*text = r->oa->chat ? chat_text(root) : responses_text(root);
+	*text = chat ? chat_text(root) : responses_text(root);
 	cJSON_Delete(root);
 	if (*text)
 		return 0;
-	snprintf(msg, cap, "reply has no %s",
-	         r->oa->chat ? "choices[0].message.content" :
-	                       "output_text content");
+	fp_errf(err, "reply has no %s", chat ? "choices[0].message.content" :
+	                                       "output_text content");
 	return -2;
 }
 
@@ -291,8 +292,12 @@ static void attempt_done(struct oa_req *r, CURLcode rc)
 	} else {
 		curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &status);
 		if (status >= 200 && status <= 299) {
-			int pr = parse_reply(r, &text, msg, sizeof(msg));
+			struct fp_err perr;
+			int pr = fp_openai_parse_reply(r->oa->chat, r->resp.data,
+			                               r->resp.len, &text, &perr);
 
+			if (pr < 0)
+				snprintf(msg, sizeof(msg), "%s", perr.msg);
 			retry = pr == -1 && r->bad_json++ < OA_MAX_BAD_JSON;
 		} else {
 			retry = http_error(r, status, msg, sizeof(msg));
@@ -535,9 +540,14 @@ static int oa_request(void *impl, int round, int index, const char *prompt,
 static void oa_cancel_all(void *impl)
 {
 	struct oa *oa = impl;
+	struct oa_req *r;
 
-	while (oa->reqs)
-		req_free(oa->reqs);
+	/* Unlink before freeing: req_free() would find r through r->oa, but
+	 * the static analyzer cannot tell that r->oa is oa. */
+	while ((r = oa->reqs) != NULL) {
+		oa->reqs = r->next;
+		req_free(r);
+	}
 }
 
 static void oa_close(void *impl)

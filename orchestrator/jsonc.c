@@ -6,6 +6,8 @@
  * count lines in the text the user wrote. */
 #include "jsonc.h"
 
+#include <errno.h>
+#include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -143,7 +145,9 @@ int fp_jsonc_parse(const char *text, size_t len, cJSON **out,
 	size_t off;
 
 	*out = NULL;
-	if (fp_jsonc_strip(text, len, &s, NULL, err) < 0)
+	/* s is set exactly when stripping succeeds; "|| !s" says so to the
+	 * static analyzer, which cannot see that fp_errf() returns -1. */
+	if (fp_jsonc_strip(text, len, &s, NULL, err) < 0 || !s)
 		return -1;
 	*out = cJSON_ParseWithLengthOpts(s, len + 1, &end, 1);
 	if (*out) {
@@ -166,13 +170,22 @@ int fp_jsonc_parse_at(const char *origin, const char *text, size_t len,
                       cJSON **out, struct fp_err *err)
 {
 	struct fp_err e;
-	int line = 0, n = 0;
+	const char *num = NULL;
+	char *end = NULL;
+	long line;
 
 	if (fp_jsonc_parse(text, len, out, &e) == 0)
 		return 0;
 	/* e.msg is "line N: problem": move the number behind the origin. */
-	if (sscanf(e.msg, "line %d: %n", &line, &n) == 1 && n > 0)
-		return fp_errf(err, "%s:%d: %s", origin, line, e.msg + n);
+	if (strncmp(e.msg, "line ", 5) == 0) {
+		num = e.msg + 5;
+		errno = 0;
+		line = strtol(num, &end, 10);
+		if (end != num && *end == ':' && errno == 0 && line >= 0 &&
+		    line <= INT_MAX)
+			return fp_errf(err, "%s:%ld: %s", origin, line,
+			               end + 1 + strspn(end + 1, " "));
+	}
 	return fp_errf(err, "%s: %s", origin, e.msg);
 }
 

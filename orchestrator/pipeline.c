@@ -820,12 +820,29 @@ static void on_probe_timeout(void *arg)
 	        fmt_dur(rt->pipe->o.policy->probe_timeout_ms, d, sizeof d));
 }
 
+/* The status code of an HTTP status line ("HTTP/1.1 200 OK"), else -1.
+ * The line comes from the candidate's app: strtol, not sscanf's %d, whose
+ * overflow is undefined. */
+static long http_status(const char *line)
+{
+	const char *sp = strchr(line, ' ');
+	char *end = NULL;
+	long code;
+
+	if (strncmp(line, "HTTP/", 5) != 0 || !sp ||
+	    strspn(line + 5, "0123456789.") != (size_t)(sp - line - 5))
+		return -1;
+	errno = 0;
+	code = strtol(sp + 1, &end, 10);
+	return end == sp + 1 || errno ? -1 : code;
+}
+
 /* Returns 1 when a verdict on the status line was reached. */
 static int probe_check(struct fp_cand_rt *rt, bool eof)
 {
 	const char *s = rt->probe_buf.data;
 	char line[160];
-	int code = 0;
+	long code;
 
 	if (!s || !strchr(s, '\n')) {
 		if (!eof && !rt->probe_buf.truncated)
@@ -835,8 +852,8 @@ static int probe_check(struct fp_cand_rt *rt, bool eof)
 		return 1;
 	}
 	snprintf(line, sizeof line, "%.*s", (int)strcspn(s, "\r\n"), s);
-	if (sscanf(line, "HTTP/%*u.%*u %d", &code) != 1 || code < 200 ||
-	    code > 299) {
+	code = http_status(line);
+	if (code < 200 || code > 299) {
 		end_box(rt, FP_V_ERROR, "probe: %s returned '%s'",
 		        rt->pipe->o.probe, line);
 		return 1;
@@ -1181,7 +1198,8 @@ static struct fp_cand *cand_new(struct fp_pipe *p, const char *id, int round,
 	c->rt = rt;
 	if (p->n == p->alloc) {
 		p->alloc = p->alloc ? p->alloc * 2 : 16;
-		p->cands = fp_xrealloc(p->cands, p->alloc * sizeof *p->cands);
+		p->cands = fp_xrealloc(p->cands,
+		                       p->alloc * sizeof(struct fp_cand *));
 	}
 	p->cands[p->n++] = c;
 	return c;

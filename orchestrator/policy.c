@@ -375,10 +375,11 @@ static void format_path(const struct pctx *c, char *buf, size_t len)
 	}
 }
 
-/* Fails with "origin:line: field.path: message" and returns -1. */
-static int perr(struct pctx *c, const char *fmt, ...)
+/* Fills c->err with "origin:line: field.path: message". To fail with it
+ * at once, use perr() below. */
+static void perr_set(struct pctx *c, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
-static int perr(struct pctx *c, const char *fmt, ...)
+static void perr_set(struct pctx *c, const char *fmt, ...)
 {
 	char path[160], msg[FP_ERR_MAX];
 	int depth = c->depth < POL_MAX_DEPTH ? c->depth : POL_MAX_DEPTH;
@@ -390,10 +391,16 @@ static int perr(struct pctx *c, const char *fmt, ...)
 	va_end(ap);
 	format_path(c, path, sizeof(path));
 	if (path[0])
-		return fp_errf(c->err, "%s:%d: %s: %s", c->origin, line, path,
-		               msg);
-	return fp_errf(c->err, "%s:%d: %s", c->origin, line, msg);
+		fp_errf(c->err, "%s:%d: %s: %s", c->origin, line, path, msg);
+	else
+		fp_errf(c->err, "%s:%d: %s", c->origin, line, msg);
 }
+
+/* Fails with "origin:line: field.path: message" and yields -1. A macro so
+ * the -1 is visible at each call: the static analyzer does not look inside
+ * variadic functions and would otherwise follow "success" paths out of
+ * every error return. */
+#define perr(c, ...) (perr_set((c), __VA_ARGS__), -1)
 
 /* ---- typed getters ---------------------------------------------------- */
 
@@ -561,7 +568,7 @@ static int bind_object(struct pctx *c, const cJSON *v, struct pol_bind *b)
 	}
 	if (!src) {
 		push(c, "src");
-		perr(c, "required field missing");
+		perr_set(c, "required field missing");
 		pop(c);
 		return -1;
 	}
@@ -705,7 +712,7 @@ static int top_filesystem(struct pctx *c, const cJSON *v)
 static int get_arg_value(struct pctx *c, const cJSON *v, uint64_t *out)
 {
 	char buf[256], *save = NULL;
-	size_t ntok = 0;
+	size_t ntok = 0, len;
 
 	if (cJSON_IsNumber(v)) {
 		double d = v->valuedouble;
@@ -717,9 +724,12 @@ static int get_arg_value(struct pctx *c, const cJSON *v, uint64_t *out)
 		*out = d < 0 ? (uint64_t)(int64_t)d : (uint64_t)d;
 		return 0;
 	}
-	if (!cJSON_IsString(v) || strlen(v->valuestring) >= sizeof(buf))
+	if (!cJSON_IsString(v))
 		return perr(c, "expected a number or a constant name");
-	strcpy(buf, v->valuestring);
+	len = strlen(v->valuestring);
+	if (len >= sizeof(buf))
+		return perr(c, "expected a number or a constant name");
+	memcpy(buf, v->valuestring, len + 1);
 	*out = 0;
 	for (char *t = strtok_r(buf, "| ", &save); t;
 	     t = strtok_r(NULL, "| ", &save), ntok++) {
@@ -1018,13 +1028,13 @@ static int rule_parse(struct pctx *c, const cJSON *v, struct pol_rule *r)
 			return perr(c, "%s is required", need[i]);
 	if (!(seen & 8)) {
 		push(c, "why");
-		perr(c, "required: every rule says why it exists");
+		perr_set(c, "required: every rule says why it exists");
 		pop(c);
 		return -1;
 	}
 	if ((seen & 4) && r->action != SBX_ACT_ERRNO) {
 		push(c, "errno");
-		perr(c, "only valid with \"action\": \"errno\"");
+		perr_set(c, "only valid with \"action\": \"errno\"");
 		pop(c);
 		return -1;
 	}
@@ -1084,7 +1094,7 @@ static int top_seccomp(struct pctx *c, const cJSON *v)
 	if (cJSON_GetObjectItemCaseSensitive(v, "default_errno") &&
 	    c->doc->sc_default != SBX_ACT_ERRNO) {
 		push(c, "default_errno");
-		perr(c, "only valid with \"default\": \"errno\"");
+		perr_set(c, "only valid with \"default\": \"errno\"");
 		pop(c);
 		return -1;
 	}
