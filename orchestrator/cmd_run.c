@@ -11,12 +11,15 @@
 #include <stdarg.h>
 #include <getopt.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
 #include <unistd.h>
 #include <dirent.h>
 
@@ -68,7 +71,48 @@ struct run_ctx {
 	int cols;                 /* terminal width: a wrapped line breaks the
 	                             cursor-up redraw */
 	struct fp_timer *redraw_t;
+	int sig_fd;               /* signalfd for SIGINT/SIGTERM/SIGHUP */
+	bool results_lost;        /* results.json could not be written */
+	int signo;                /* the signal that interrupted us, or 0 */
 };
+
+/* SIGINT/SIGTERM/SIGHUP: every box is killed and every candidate gets a
+ * verdict (cancelled), results.json records the interruption, and the
+ * exit code is 128 + the signal. (SIGKILL needs none of this: each box's
+ * init dies with us by PR_SET_PDEATHSIG, stale cgroups are swept by the
+ * next run.) */
+static void on_signal(void *arg, int fd, uint32_t events)
+{
+	struct run_ctx *x = arg;
+	struct signalfd_siginfo si;
+	char why[64];
+
+	(void)events;
+	if (read(fd, &si, sizeof si) != (ssize_t)sizeof si || x->signo)
+		return;
+	x->signo = (int)si.ssi_signo;
+	snprintf(why, sizeof why, "interrupted by SIG%s", sigabbrev_np(x->signo));
+	if (x->gen)
+		fp_gen_cancel_all(x->gen);
+	fp_pipe_cancel_all(x->pipe, why);
+	x->finished = true;
+}
+
+static int watch_signals(struct run_ctx *x)
+{
+	sigset_t s;
+
+	sigemptyset(&s);
+	sigaddset(&s, SIGINT);
+	sigaddset(&s, SIGTERM);
+	sigaddset(&s, SIGHUP);
+	if (sigprocmask(SIG_BLOCK, &s, NULL) < 0)
+		return -1;
+	x->sig_fd = signalfd(-1, &s, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (x->sig_fd < 0)
+		return -1;
+	return fp_loop_watch(x->loop, x->sig_fd, EPOLLIN, on_signal, x);
+}
 
 /* ---- usage ---------------------------------------------------------------- */
 
@@ -833,7 +877,8 @@ static void print_summary(const struct run_ctx *x, int counts[FP_V_COUNT])
 	if (w)
 		printf("winner: %s  %s/winner\n", w->id, x->out);
 	else if (fp_pipe_host_error(x->pipe))
-		printf("no winner: the sandbox cannot be set up on this host\n");
+		printf("no winner: the sandbox cannot be set up (%s)\n",
+		       fp_pipe_setup_error_is_config(x->pipe) ? "policy" : "host");
 	else
 		printf("no candidate passed%s\n", x->o.eval ? "" :
 		       x->nrounds > 1 ? " in any round" : "");
@@ -850,7 +895,8 @@ static void print_summary(const struct run_ctx *x, int counts[FP_V_COUNT])
 		printf("time to first pass: %.2fs (others cancelled in %llu ms)\n",
 		       (double)w->done_ms / 1000.0,
 		       (unsigned long long)fp_pipe_cancel_latency_ms(x->pipe));
-	printf("results: %s/results.json\n", x->out);
+	if (!x->results_lost)
+		printf("results: %s/results.json\n", x->out);
 }
 
 static int finish(struct run_ctx *x)
@@ -865,7 +911,8 @@ static int finish(struct run_ctx *x)
 	if (fp_pipe_host_error(x->pipe)) {
 		fprintf(stderr, "firstpass: sandbox: %s\n",
 		        fp_pipe_host_error(x->pipe));
-		rc = FP_EXIT_HOST;
+		rc = fp_pipe_setup_error_is_config(x->pipe) ? FP_EXIT_USAGE :
+		     FP_EXIT_HOST;
 	}
 	for (size_t i = 0; i < fp_pipe_count(x->pipe); i++)
 		counts[fp_pipe_get(x->pipe, i)->verdict]++;
@@ -878,8 +925,19 @@ static int finish(struct run_ctx *x)
 	info.wall_ms = fp_now_ms() - x->t0_ms;
 	info.rounds = x->rounds;
 	info.nrounds = (size_t)x->nrounds;
-	if (fp_results_write(x->out, &info, x->pipe, &err) < 0)
-		fprintf(stderr, "firstpass: %s\n", err.msg);
+	info.interrupted = x->signo ? sigabbrev_np(x->signo) : NULL;
+	if (fp_results_write(x->out, &info, x->pipe, &err) < 0) {
+		/* Lost results must not look like success. */
+		fprintf(stderr, "firstpass: cannot write the results: %s\n", err.msg);
+		rc = FP_EXIT_USAGE;
+		x->results_lost = true;
+	}
+	if (x->signo) {
+		fprintf(stderr, "firstpass: interrupted by SIG%s: every sandbox was "
+		        "killed%s\n", sigabbrev_np(x->signo),
+		        x->results_lost ? "" : ", results written");
+		rc = 128 + x->signo;
+	}
 	f = cJSON_CreateObject();
 	if (w)
 		cJSON_AddStringToObject(f, "winner", w->id);
@@ -906,6 +964,8 @@ static void cleanup(struct run_ctx *x)
 	fp_pipe_free(x->pipe);
 	fp_events_close(x->ev);
 	fp_loop_free(x->loop);
+	if (x->sig_fd > 0)
+		close(x->sig_fd);
 	if (x->pol_loaded)
 		fp_policy_free(&x->pol);
 	free(x->goal);
@@ -922,6 +982,11 @@ static int run_common(int argc, char **argv, bool eval)
 	first = optind;
 	if ((rc = setup(x)) >= 0)
 		goto out;
+	if (watch_signals(x) < 0) {
+		fprintf(stderr, "firstpass: cannot watch signals: %s\n", strerror(errno));
+		rc = FP_EXIT_HOST;
+		goto out;
+	}
 	if (eval) {
 		for (int i = first; i < argc; i++)
 			eval_add(x, argv[i], i - first + 1);

@@ -100,6 +100,7 @@ struct fp_pipe {
 	int winner;             /* index or -1 */
 	uint64_t cancel_latency_ms;
 	char *host_err;         /* owned */
+	bool host_err_config;   /* the policy, not the host, is at fault */
 };
 
 static void conclude(struct fp_pipe *p, struct fp_cand *c);
@@ -1125,8 +1126,10 @@ static void box_begin(struct fp_pipe *p, struct fp_cand *c)
 	if (sbx_spec_workspace(pol->spec, files, pol->workspace_path,
 	                       pol->workspace_mode, &e) < 0 ||
 	    (rt->box = sbx_box_create(pol->spec, &e)) == NULL) {
-		if (e.host && !p->host_err) {
+		/* Every other box would fail the same way: stop the run. */
+		if ((e.host || e.config) && !p->host_err) {
 			p->host_err = fp_strdup(e.msg);
+			p->host_err_config = e.config;
 			p->stopping = true;
 		}
 		c->ph[FP_PH_START].ran = true;
@@ -1434,6 +1437,11 @@ const struct fp_cand *fp_pipe_winner(const struct fp_pipe *p)
 uint64_t fp_pipe_cancel_latency_ms(const struct fp_pipe *p)
 {
 	return p->cancel_latency_ms;
+}
+
+bool fp_pipe_setup_error_is_config(const struct fp_pipe *p)
+{
+	return p->host_err && p->host_err_config;
 }
 
 const char *fp_pipe_host_error(const struct fp_pipe *p)

@@ -131,6 +131,8 @@ const struct fp_cand *fp_pipe_winner(const struct fp_pipe *p);
 uint64_t fp_pipe_cancel_latency_ms(const struct fp_pipe *p);
 /* Non-NULL when a box could not be created because of the host (exit 3). */
 const char *fp_pipe_host_error(const struct fp_pipe *p);
+/* ... and true when that error is the policy's (exit 2), not the host's. */
+bool fp_pipe_setup_error_is_config(const struct fp_pipe *p);
 
 /* Top-level module names importable by the candidates' python (scanned
  * once, cached), comma separated; for missing-module advice. */

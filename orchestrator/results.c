@@ -225,6 +225,10 @@ int fp_results_write(const char *out_dir, const struct fp_results_info *info,
 	strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ", &tm);
 	cJSON_AddNumberToObject(o, "version", FP_RESULTS_VERSION);
 	cJSON_AddStringToObject(o, "command", info->command);
+	if (info->interrupted)
+		cJSON_AddStringToObject(o, "interrupted", info->interrupted);
+	else
+		cJSON_AddNullToObject(o, "interrupted");
 	add_str_or_null(o, "goal", info->goal);
 	add_str_or_null(o, "generator", info->generator);
 	add_str_or_null(o, "policy", info->policy);

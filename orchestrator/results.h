@@ -36,6 +36,7 @@ struct fp_round_info {
 
 struct fp_results_info {
 	const char *command;    /* "run" or "eval" */
+	const char *interrupted; /* "SIGTERM" ... when a signal ended the run */
 	const char *goal;       /* NULL for eval */
 	const char *generator;  /* fp_gen_describe text or NULL; never a key */
 	const char *policy;     /* policy name */

@@ -384,8 +384,8 @@ static int wait_ready(struct sbx_box *b, struct sbx_error *err)
 	const char *step = m.text, *path = m.text + 64;
 	/* A workspace that does not fit or a missing bind source is the
 	 * user's to fix; anything else means this host cannot do it. */
-	err->host = strcmp(step, "copy workspace") != 0 &&
-	            strcmp(step, "stat bind source") != 0;
+	err->config = strcmp(step, "stat bind source") == 0;
+	err->host = strcmp(step, "copy workspace") != 0 && !err->config;
 	if (strcmp(step, "copy workspace") == 0 && m.errnum == ENOSPC)
 		return sbx_err(err, m.errnum, "cannot copy workspace '%s': larger "
 		               "than the workspace size limit", path);

@@ -32,6 +32,8 @@
 struct sbx_error {
 	int errnum;          /* errno of the failing call, 0 if not a syscall */
 	bool host;           /* true: this host cannot run sandboxes (exit 3) */
+	bool config;         /* true: the spec cannot work anywhere, e.g. a
+	                        required bind source is missing (exit 2) */
 	char msg[SBX_ERR_MAX]; /* "cannot mount '/usr': Operation not permitted" */
 };
 
