@@ -19,8 +19,9 @@ static const char usage[] =
 	"  run       goal -> rounds of N parallel candidates -> first passing one\n"
 	"  eval      CANDIDATE... -> sandboxed start + tests of existing ones\n"
 	"  sandbox   [--policy P] [--workspace DIR] -- CMD [ARG...]\n"
-	"  batch     TASKS.jsonl --out DIR [--shard K/N] (not in this version)\n"
-	"  merge     DIR... (not in this version)\n"
+	"  batch     TASKS.jsonl --out DIR [--shard K/N | --slurm N]: many\n"
+	"            goals or candidate sets, resumable\n"
+	"  merge     DIR... --out OUT: merge batch shard outputs\n"
 	"  policy    check FILE: validate a policy and print what it allows\n"
 	"\n"
 	"'firstpass <command> --help' describes a command's flags.\n"
@@ -33,25 +34,13 @@ struct fp_command {
 	int (*fn)(int argc, char **argv);
 };
 
-static int not_implemented(int argc, char **argv)
-{
-	if (argc > 1 && !strcmp(argv[1], "--help")) {
-		printf("firstpass %s: not implemented in this version\n",
-		       argv[0]);
-		return FP_EXIT_PASS;
-	}
-	fprintf(stderr, "firstpass: %s: not implemented in this version\n",
-	        argv[0]);
-	return FP_EXIT_USAGE;
-}
-
 static const struct fp_command commands[] = {
 	{ "run", fp_cmd_run },
 	{ "eval", fp_cmd_eval },
 	{ "sandbox", fp_cmd_sandbox },
 	{ "policy", fp_cmd_policy },
-	{ "batch", not_implemented },
-	{ "merge", not_implemented },
+	{ "batch", fp_cmd_batch },
+	{ "merge", fp_cmd_merge },
 };
 
 int fp_main(int argc, char **argv)

@@ -14,5 +14,7 @@ int fp_cmd_sandbox(int argc, char **argv);      /* cmd_sandbox.c */
 int fp_cmd_policy(int argc, char **argv);       /* cmd_policy.c */
 int fp_cmd_run(int argc, char **argv);          /* cmd_run.c: run */
 int fp_cmd_eval(int argc, char **argv);         /* cmd_run.c: eval */
+int fp_cmd_batch(int, char **);                 /* batch.c: batch */
+int fp_cmd_merge(int, char **);                 /* batch.c: merge */
 
 #endif

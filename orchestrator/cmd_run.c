@@ -27,6 +27,7 @@
 #include "gen.h"
 #include "pipeline.h"
 #include "policy.h"
+#include "report.h"
 #include "results.h"
 #include "sandbox.h"
 
@@ -932,6 +933,8 @@ static int finish(struct run_ctx *x)
 		rc = FP_EXIT_USAGE;
 		x->results_lost = true;
 	}
+	if (!x->results_lost && fp_report_write(x->out, &err) < 0)
+		fprintf(stderr, "firstpass: cannot write the report: %s\n", err.msg);
 	if (x->signo) {
 		fprintf(stderr, "firstpass: interrupted by SIG%s: every sandbox was "
 		        "killed%s\n", sigabbrev_np(x->signo),

@@ -28,8 +28,8 @@ check_eq "$rc" 2 "bad policy"
 fp_run probe run --probe "GET notes" --generator "replay:$T"
 check_eq "$rc" 2 "bad probe"
 fp_run batch batch x
-check_eq "$rc" 2 "batch not implemented"
-grep -q "not implemented" "$T/batch.err" || fail "batch message"
+check_eq "$rc" 2 "batch without --out"
+grep -q -- "--out" "$T/batch.err" || fail "batch message names --out"
 fp_run unk frobnicate
 check_eq "$rc" 2 "unknown command"
 finish

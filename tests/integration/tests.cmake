@@ -10,3 +10,16 @@ foreach(t run_example run_feedback run_openai_feedback run_usage eval_compare ev
   add_test(NAME ${t} COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/integration/${t}.sh $<TARGET_FILE:firstpass>)
   set_tests_properties(${t} PROPERTIES LABELS integration TIMEOUT 90 SKIP_RETURN_CODE 77)
 endforeach()
+foreach(t batch_merge batch_resume batch_badlines batch_slurm report_chromium) # batch: resume, shards, Slurm, report
+  add_test(NAME ${t} COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/integration/${t}.sh $<TARGET_FILE:firstpass>)
+  set_tests_properties(${t} PROPERTIES LABELS integration TIMEOUT 90 SKIP_RETURN_CODE 77)
+endforeach()
+set_tests_properties(batch_slurm PROPERTIES RUN_SERIAL TRUE) # one local Slurm cluster per machine
+add_test(NAME fault_signals COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/integration/fault_signals.sh $<TARGET_FILE:firstpass>) # SIGKILL/TERM/INT of run, eval, batch
+set_tests_properties(fault_signals PROPERTIES LABELS "integration;slow" TIMEOUT 300 SKIP_RETURN_CODE 77)
+foreach(t fault_generator fault_diskfull fault_closed_stdout fault_nosandbox) # fault injection (issue 5)
+  add_test(NAME ${t} COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/integration/${t}.sh $<TARGET_FILE:firstpass>)
+  set_tests_properties(${t} PROPERTIES LABELS integration TIMEOUT 180 SKIP_RETURN_CODE 77)
+endforeach()
+add_test(NAME load_small COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/integration/load_small.sh $<TARGET_FILE:firstpass>) # 60 candidates, scripts/load
+set_tests_properties(load_small PROPERTIES LABELS "integration;slow" TIMEOUT 600 SKIP_RETURN_CODE 77)
