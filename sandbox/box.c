@@ -340,7 +340,7 @@ static int start_init(struct sbx_box *b, const struct sbx_spec *spec,
 	a.empty_caps = cap_init();
 	if (!a.empty_caps)
 		abort();
-	prepare_rlimits(&spec->limits, b->cg != NULL, &a);
+	prepare_rlimits(&spec->limits, strcmp(sbx_cgroup_mode(), "none") != 0, &a);
 	/* Raw clone without a new stack behaves like fork; the cgroup
 	 * namespace is unshared later, from inside the box's cgroup. */
 	long pid = syscall(SYS_clone, CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID |
@@ -369,9 +369,10 @@ static int start_init(struct sbx_box *b, const struct sbx_spec *spec,
 static int wait_ready(struct sbx_box *b, struct sbx_error *err)
 {
 	struct sbx_msg m;
-	char go = 'g';
-	if (send(b->ctl, &go, 1, MSG_NOSIGNAL) != 1)
-		return sbx_err(err, errno, "cannot start init: %s", strerror(errno));
+	char go = 'c'; /* the cgroups are ready */
+	/* If init already failed, its {step, errno} is waiting to be read:
+	 * a failed send must not hide it. */
+	(void)!send(b->ctl, &go, 1, MSG_NOSIGNAL);
 	/* Setup is milliseconds; copying a big workspace can take longer. */
 	if (recv_wait(b, &m, NULL, 60000) != 1) {
 		err->host = true;
@@ -420,9 +421,6 @@ struct sbx_box *sbx_box_create(const struct sbx_spec *spec,
 		}
 		close(fd);
 	}
-	b->cg = sbx_cgroup_create(&spec->limits, err);
-	if (!b->cg && strcmp(sbx_cgroup_mode(), "none") != 0)
-		goto fail;
 	int ws_fd = -1;
 	if (spec->ws_mode == SBX_WS_COPY) {
 		if ((ws_fd = pack_workspace(spec, err)) < 0)
@@ -434,10 +432,22 @@ struct sbx_box *sbx_box_create(const struct sbx_spec *spec,
 	if (rc < 0)
 		goto fail;
 	if (write_maps(b->pid, spec->uid, b->host_uid, root ? b->host_uid : getegid(),
-	               root, err) < 0 ||
-	    (b->cg && sbx_cgroup_attach(b->cg, b->pid, err) < 0)) {
+	               root, err) < 0) {
 		err->host = true;
 		goto fail;
+	}
+	/* init builds its root while we make its cgroups (see init.c). */
+	char go = 'g';
+	if (send(b->ctl, &go, 1, MSG_NOSIGNAL) != 1) {
+		sbx_err(err, errno, "cannot start init: %s", strerror(errno));
+		goto fail;
+	}
+	if (strcmp(sbx_cgroup_mode(), "none") != 0) {
+		b->cg = sbx_cgroup_create(&spec->limits, err);
+		if (!b->cg || sbx_cgroup_attach(b->cg, b->pid, err) < 0) {
+			err->host = true;
+			goto fail;
+		}
 	}
 	if (wait_ready(b, err) < 0)
 		goto fail;

@@ -352,10 +352,6 @@ out:
 static void setup(void)
 {
 	const char *step = "", *path = "";
-	/* A new cgroup namespace only now: the keeper has moved us into the
-	 * box's cgroup, which thereby becomes the namespace's root. */
-	if (unshare(CLONE_NEWCGROUP) < 0)
-		setup_failed("unshare cgroup namespace", "", errno);
 	/* Become the box's uid now, keeping every capability in the user
 	 * namespace: our old uid (host root, or the unprivileged caller) is
 	 * not the namespace's root, so the kernel does not clear them. Files
@@ -399,6 +395,16 @@ static void setup(void)
 			setup_failed("dup2", "/dev/null", errno);
 	if (nul > 2)
 		close(nul);
+	/* Meanwhile the keeper made the box's cgroups and moved us in (the
+	 * two overlap: this setup and cgroup creation each take about half a
+	 * millisecond). Its second byte says so; only then a new cgroup
+	 * namespace, so that the box's cgroup becomes the namespace's root.
+	 * No command runs before this point. */
+	char go;
+	if (recv(g_ctl, &go, 1, 0) != 1)
+		_exit(1);
+	if (unshare(CLONE_NEWCGROUP) < 0)
+		setup_failed("unshare cgroup namespace", "", errno);
 }
 
 void sbx_init_main(const struct sbx_init_args *a)
