@@ -202,12 +202,7 @@ int fp_task_parse(const char *line, size_t len, int lineno,
 		snprintf(t->id, sizeof t->id, "%s", id->valuestring);
 	else
 		snprintf(t->id, sizeof t->id, "line-%d", lineno);
-	struct fp_sha256 s;
-	unsigned char d[32];
-	fp_sha256_init(&s);
-	fp_sha256_update(&s, line, len);
-	fp_sha256_final(&s, d);
-	fp_sha256_hex(d, t->line_sha256);
+	fp_sha256_hex_of(line, len, t->line_sha256);
 	t->line = lineno;
 	t->eval = eval;
 	t->json = o;
@@ -334,16 +329,6 @@ static void parse_lines(struct tasks_file *tf, const char *text, size_t len,
 	}
 }
 
-static void sha256_hex_of(const void *p, size_t n, char hex[65])
-{
-	struct fp_sha256 s;
-	unsigned char d[32];
-	fp_sha256_init(&s);
-	fp_sha256_update(&s, p, n);
-	fp_sha256_final(&s, d);
-	fp_sha256_hex(d, hex);
-}
-
 static int tasks_file_load(struct tasks_file *tf, const char *path, int k,
                            int n, struct fp_err *err)
 {
@@ -358,7 +343,7 @@ static int tasks_file_load(struct tasks_file *tf, const char *path, int k,
 	*strrchr(tf->dir, '/') = '\0';
 	if (!tf->dir[0])
 		strcpy(tf->dir, "/");
-	sha256_hex_of(text, len, tf->sha256);
+	fp_sha256_hex_of(text, len, tf->sha256);
 	const char *base = strrchr(tf->path, '/') + 1;
 	parse_lines(tf, text, len, base, k, n);
 	free(text);

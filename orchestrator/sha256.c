@@ -124,3 +124,14 @@ void fp_sha256_hex(const unsigned char digest[32], char hex[65])
 	}
 	hex[64] = '\0';
 }
+
+void fp_sha256_hex_of(const void *data, size_t len, char hex[65])
+{
+	struct fp_sha256 s;
+	unsigned char d[32];
+
+	fp_sha256_init(&s);
+	fp_sha256_update(&s, data, len);
+	fp_sha256_final(&s, d);
+	fp_sha256_hex(d, hex);
+}

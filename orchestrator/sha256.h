@@ -16,5 +16,7 @@ void fp_sha256_init(struct fp_sha256 *s);
 void fp_sha256_update(struct fp_sha256 *s, const void *data, size_t len);
 void fp_sha256_final(struct fp_sha256 *s, unsigned char out[32]);
 void fp_sha256_hex(const unsigned char digest[32], char hex[65]);
+/* One shot: the hex digest of |len| bytes at |data|. */
+void fp_sha256_hex_of(const void *data, size_t len, char hex[65]);
 
 #endif
