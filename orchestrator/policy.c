@@ -1204,6 +1204,12 @@ static int top_wheelhouse(struct pctx *c, const cJSON *v)
 
 	if (!cJSON_IsNull(v) && get_abs(c, v, &s) < 0)
 		return -1;
+	/* Reserved: offline installs from a local wheel directory are not
+	 * implemented yet, and a field that silently does nothing would let
+	 * a user believe their requirements get installed. */
+	if (s)
+		return perr(c, "offline installs from a wheelhouse are not "
+		            "supported in this version (use null)");
 	set_str(&c->doc->wheelhouse, s);
 	return 0;
 }
