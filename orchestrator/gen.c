@@ -39,6 +39,7 @@ void fp_gen_opts_default(struct fp_gen_opts *o)
 	o->base_url = NULL;
 	o->timeout_ms = 120000;
 	o->connect_timeout_ms = 10000;
+	o->stall_ms = 30000;
 	o->max_retries = 4;
 	o->backoff_ms = 1000;
 	o->max_backoff_ms = 60000;

@@ -21,6 +21,8 @@ struct fp_gen_opts {
 	const char *base_url;     /* NULL: $OPENAI_BASE_URL, else the public API */
 	long timeout_ms;          /* per HTTP attempt, default 120000 */
 	long connect_timeout_ms;  /* default 10000 */
+	long stall_ms;            /* a reply that stops mid-body for this long
+	                             is abandoned (and retried), default 30000 */
 	int max_retries;          /* on 429/5xx/transport errors, default 4 */
 	long backoff_ms;          /* first backoff, doubles, default 1000 */
 	long max_backoff_ms;      /* cap incl. Retry-After, default 60000 */

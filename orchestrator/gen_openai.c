@@ -38,6 +38,7 @@ struct oa {
 	struct fp_loop *loop;
 	CURLM *multi;
 	struct fp_timer *curl_timer;
+	struct fp_timer *stall_timer;
 	bool chat;
 	char *key;     /* owned, wiped on close */
 	char *base;    /* owned, without trailing '/' */
@@ -64,9 +65,20 @@ struct oa_req {
 	int bad_json;             /* invalid JSON replies so far */
 	struct fp_timer *retry_timer;
 	char curl_err[CURL_ERROR_SIZE];
+	curl_off_t got;           /* body bytes received so far */
+	uint64_t got_ms;          /* when the last of them arrived */
+	bool stalled;             /* aborted: the body stopped mid-way */
 };
 
+/* A reply that started and then stopped (opts.stall_ms): a server or
+ * proxy that sent part of the body and hangs holding the connection. The
+ * overall timeout would wait for the whole generation time; once bytes
+ * flow, a long pause means the rest is not coming. (Before the first byte
+ * a model may think for minutes: only the overall timeout applies then.) */
+
 /* ---- request life cycle ------------------------------------------------ */
+
+static void arm_stall_check(struct oa *oa);
 
 static void wipe_slist(struct curl_slist *s)
 {
@@ -218,12 +230,15 @@ static void on_retry(void *arg)
 	r->retry_timer = NULL;
 	fp_buf_reset(&r->resp);
 	r->too_big = false;
+	r->stalled = false;
 	r->curl_err[0] = '\0';
 	if (curl_multi_add_handle(r->oa->multi, r->easy) != CURLM_OK) {
 		req_finish(r, NULL, "cannot restart the HTTP transfer");
 		return;
 	}
 	r->active = true;
+	r->got = 0;
+	arm_stall_check(r->oa);
 }
 
 static long retry_delay_ms(const struct oa_req *r)
@@ -281,6 +296,11 @@ static void attempt_done(struct oa_req *r, CURLcode rc)
 	if (r->too_big || rc == CURLE_FILESIZE_EXCEEDED) {
 		snprintf(msg, sizeof(msg), "reply larger than %zu bytes",
 		         o->max_reply_bytes);
+	} else if (rc == CURLE_ABORTED_BY_CALLBACK && r->stalled) {
+		snprintf(msg, sizeof(msg), "transport error: the reply stopped "
+		         "after %lld bytes (nothing for %ld ms)", (long long)r->got,
+		         o->stall_ms);
+		retry = true;
 	} else if (rc == CURLE_OPERATION_TIMEDOUT) {
 		snprintf(msg, sizeof(msg), "timeout: no complete reply within "
 		         "%ld ms", o->timeout_ms);
@@ -403,10 +423,46 @@ static int on_curl_timer(CURLM *multi, long timeout_ms, void *userp)
 	return 0;
 }
 
+/* Stall check (opts.stall_ms, see struct oa_req): every quarter of
+ * stall_ms while requests exist; a transfer that received bytes and then
+ * nothing for stall_ms is taken out of the multi handle and finished as a
+ * transport error (retried like one). */
+static void on_stall_check(void *arg)
+{
+	struct oa *oa = arg;
+	uint64_t now = fp_now_ms();
+	struct oa_req *r, *next;
+
+	oa->stall_timer = NULL;
+	for (r = oa->reqs; r; r = next) {
+		next = r->next; /* attempt_done may free r */
+		if (!r->active || r->got == 0 ||
+		    now - r->got_ms < (uint64_t)oa->o.stall_ms)
+			continue;
+		curl_multi_remove_handle(oa->multi, r->easy);
+		r->active = false;
+		r->stalled = true;
+		attempt_done(r, CURLE_ABORTED_BY_CALLBACK);
+	}
+	arm_stall_check(oa);
+}
+
+static void arm_stall_check(struct oa *oa)
+{
+	if (oa->stall_timer || !oa->reqs || oa->o.stall_ms <= 0)
+		return;
+	oa->stall_timer = fp_loop_timer(oa->loop, (uint64_t)(oa->o.stall_ms / 4 > 100 ?
+	                                oa->o.stall_ms / 4 : 100), on_stall_check, oa);
+}
+
 static size_t on_body(char *p, size_t size, size_t n, void *arg)
 {
 	struct oa_req *r = arg;
 
+	if (size * n > 0) {
+		r->got += (curl_off_t)(size * n);
+		r->got_ms = fp_now_ms();
+	}
 	if (fp_buf_append(&r->resp, p, size * n) < 0) {
 		r->too_big = true;
 		return 0; /* aborts the transfer with CURLE_WRITE_ERROR */
@@ -532,6 +588,7 @@ static int oa_request(void *impl, int round, int index, const char *prompt,
 		               oa->base);
 	}
 	r->active = true;
+	arm_stall_check(oa);
 	return 0;
 }
 
@@ -560,6 +617,7 @@ static void oa_close(void *impl)
 	if (oa->multi)
 		curl_multi_cleanup(oa->multi);
 	fp_timer_cancel(oa->loop, oa->curl_timer);
+	fp_timer_cancel(oa->loop, oa->stall_timer);
 	if (oa->key) {
 		explicit_bzero(oa->key, strlen(oa->key));
 		free(oa->key);

@@ -20,6 +20,7 @@ per-scenario state ("ratelimit#a" and "ratelimit#b" each get their own first
   slow               sleeps --slow-seconds (default 5) before answering
   delay1             sleeps 1 s before answering (concurrency checks)
   truncated          Content-Length larger than the body, then close
+  stall              half the body, then silence for --slow-seconds
   unauth             401;  notfound 404;  forbidden 403
   badrequest         400 with a long message holding control characters
   echokey            400 whose message echoes the Authorization header
@@ -168,6 +169,16 @@ class Handler(BaseHTTPRequestHandler):
         elif scenario in ("slow", "delay1"):
             time.sleep(ARGS.slow_seconds if scenario == "slow" else 1)
             self.reply_text(cand, chat)
+        elif scenario == "stall":
+            data = json.dumps({"output_text": cand}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data[: len(data) // 2])
+            self.wfile.flush()
+            time.sleep(ARGS.slow_seconds)
+            self.close_connection = True
         elif scenario == "truncated":
             data = json.dumps({"output_text": cand}).encode()
             self.send_response(200)

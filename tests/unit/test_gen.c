@@ -461,6 +461,26 @@ static void test_truncated_body(void **state)
 	assert_int_equal(nlogged("truncated"), 2);
 }
 
+/* Half a body, then silence: abandoned after stall_ms, not after the
+ * (much longer) overall timeout. */
+static void test_stalled_body(void **state)
+{
+	struct fp_gen_opts o;
+	struct result r;
+	uint64_t t0;
+
+	(void)state;
+	opts_fast(&o, "stall");
+	o.max_retries = 0;
+	o.stall_ms = 500;
+	o.timeout_ms = 20000;
+	t0 = fp_now_ms();
+	run_one("openai-responses", &o, 1, 0, "p", &r);
+	assert_int_equal(r.ok, -1);
+	assert_non_null(strstr(r.errmsg, "the reply stopped after"));
+	assert_true(fp_now_ms() - t0 < 3500); /* the server stalls 4 s */
+}
+
 static void test_unauth_no_retry(void **state)
 {
 	struct fp_gen_opts o;
@@ -815,6 +835,7 @@ int main(void)
 		cmocka_unit_test(test_500_retries_exhausted),
 		cmocka_unit_test(test_slow_times_out),
 		cmocka_unit_test(test_truncated_body),
+		cmocka_unit_test(test_stalled_body),
 		cmocka_unit_test(test_unauth_no_retry),
 		cmocka_unit_test(test_notfound_forbidden),
 		cmocka_unit_test(test_badrequest_message),
